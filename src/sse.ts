@@ -1,0 +1,62 @@
+/**
+ * Server-sent events, as `@cloudflare/sandbox` streams them (`data: <json>\n\n`). Runs on Node and
+ * in workerd: no node: imports.
+ */
+
+const encoder = new TextEncoder()
+
+/** One SSE frame carrying `value` as JSON. */
+export function encodeSSE(value: unknown): Uint8Array {
+  return encoder.encode(`data: ${JSON.stringify(value)}\n\n`)
+}
+
+/**
+ * Decodes a stream of SSE frames into parsed JSON events. Frames may be split across chunks
+ * anywhere. Multi-line `data:` fields are joined with '\n'; comments and other fields are ignored.
+ */
+export async function* parseSSEStream<T>(
+  stream: ReadableStream<Uint8Array>,
+  signal?: AbortSignal,
+): AsyncGenerator<T> {
+  const reader = stream.getReader()
+  const decoder = new TextDecoder()
+  let buffer = ''
+  const onAbort = () => void reader.cancel(signal?.reason).catch(() => {})
+  signal?.addEventListener('abort', onAbort, { once: true })
+  try {
+    while (true) {
+      if (signal?.aborted) throw signal.reason ?? new Error('aborted')
+      const { value, done } = await reader.read()
+      if (done) break
+      buffer += decoder.decode(value, { stream: true })
+      let end = frameEnd(buffer)
+      while (end) {
+        const frame = buffer.slice(0, end.index)
+        buffer = buffer.slice(end.index + end.length)
+        const event = parseFrame<T>(frame)
+        if (event !== undefined) yield event
+        end = frameEnd(buffer)
+      }
+    }
+    buffer += decoder.decode()
+    const last = parseFrame<T>(buffer)
+    if (last !== undefined) yield last
+  } finally {
+    signal?.removeEventListener('abort', onAbort)
+    reader.releaseLock()
+  }
+}
+
+function frameEnd(buffer: string): { index: number; length: number } | undefined {
+  const match = /\r?\n\r?\n/.exec(buffer)
+  return match ? { index: match.index, length: match[0].length } : undefined
+}
+
+function parseFrame<T>(frame: string): T | undefined {
+  const data: string[] = []
+  for (const line of frame.split(/\r?\n/)) {
+    if (line.startsWith('data:')) data.push(line.slice(line[5] === ' ' ? 6 : 5))
+  }
+  if (data.length === 0) return undefined
+  return JSON.parse(data.join('\n')) as T
+}

@@ -1,0 +1,17 @@
+import { defineConfig } from 'tsdown'
+
+export default defineConfig({
+  entry: {
+    index: 'src/index.ts',
+    local: 'src/local/index.ts',
+    openai: 'adapters/openai/index.ts',
+    ai: 'adapters/ai/index.ts',
+    langchain: 'adapters/langchain/index.ts',
+    agents: 'adapters/agents/index.ts',
+  },
+  format: 'esm',
+  dts: true,
+  platform: 'neutral',
+  outDir: 'dist',
+  clean: true,
+})
