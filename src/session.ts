@@ -69,7 +69,28 @@ export interface SessionOptions {
   checkSymlinks?: boolean
   /** Hostname for preview URLs (Cloudflare needs a custom domain with wildcard DNS). Default 'localhost'. */
   previewHostname?: string
+  /**
+   * Continue where an earlier session on the same sandbox left off: its `snapshotState()` (for
+   * example kept in a Durable Object's storage across hibernation). A cwd that no longer exists
+   * falls back to the workdir; a code context that no longer exists fails its next run_code once.
+   */
+  initialState?: Partial<SessionState>
   onEvent?: (event: SessionEvent) => void
+}
+
+/**
+ * What a later session needs to continue where this one left off: plain JSON, from
+ * `snapshotState()`, given back as `initialState`.
+ */
+export interface SessionState {
+  /** The working directory the next command starts in. */
+  cwd: string
+  /** The variables commands start with (the last command's environment, its exports included). */
+  env: Record<string, string>
+  /** Variables a command unset that the sandbox's own environment would otherwise bring back. */
+  unset: string[]
+  /** The persistent run_code contexts, by language. */
+  codeContexts: Partial<Record<CodeLanguage, { id: string; language: string; cwd: string }>>
 }
 
 export type SessionEvent =
@@ -144,6 +165,8 @@ export class SandboxSession implements AsyncDisposable {
   #state: TrackedState
   #commandCounter = 0
   #codeContexts = new Map<CodeLanguage, Promise<CodeContext>>()
+  /** The contexts above once created (what `snapshotState()` reports). */
+  #readyContexts = new Map<CodeLanguage, CodeContext>()
   #listeners = new Set<(event: SessionEvent) => void>()
   #workdirReal: Promise<string> | undefined
 
@@ -156,6 +179,7 @@ export class SandboxSession implements AsyncDisposable {
     this.options = options
     this.workdir = normalizeWorkdir(options.workdir ?? DEFAULT_WORKDIR)
     this.#state = { cwd: this.workdir, env: { ...(options.env ?? {}) }, unset: new Set() }
+    if (options.initialState) this.#seed(options.initialState)
     if (options.onEvent) this.#listeners.add(options.onEvent)
   }
 
@@ -176,6 +200,48 @@ export class SandboxSession implements AsyncDisposable {
   /** Variables exported by earlier commands (and the session's own `env`). */
   get env(): Readonly<Record<string, string>> {
     return this.#state.env
+  }
+
+  /**
+   * The state a later session needs to continue where this one is now (cwd, variables, code
+   * contexts): plain JSON, to keep (e.g. in Durable Object storage) and give back as `initialState`.
+   * It can change with every command (`command-finished`) and every run_code call.
+   */
+  snapshotState(): SessionState {
+    const codeContexts: SessionState['codeContexts'] = {}
+    for (const [language, context] of this.#readyContexts) {
+      codeContexts[language] = { id: context.id, language: context.language, cwd: context.cwd }
+    }
+    return {
+      cwd: this.#state.cwd,
+      env: { ...this.#state.env },
+      unset: [...this.#state.unset],
+      codeContexts,
+    }
+  }
+
+  #seed(initial: Partial<SessionState>): void {
+    const unset = new Set(Array.isArray(initial.unset) ? initial.unset.map(String) : [])
+    const env: Record<string, string> = {}
+    for (const [key, value] of Object.entries(this.options.env ?? {})) if (!unset.has(key)) env[key] = value
+    if (initial.env && typeof initial.env === 'object') {
+      for (const [key, value] of Object.entries(initial.env)) env[key] = String(value)
+    }
+    const cwd = typeof initial.cwd === 'string' && initial.cwd.startsWith('/') ? initial.cwd : this.workdir
+    this.#state = { cwd, env, unset }
+    for (const [language, saved] of Object.entries(initial.codeContexts ?? {})) {
+      if (!saved || typeof saved.id !== 'string') continue
+      const now = new Date()
+      const context: CodeContext = {
+        id: saved.id,
+        language: saved.language ?? language,
+        cwd: saved.cwd ?? this.workdir,
+        createdAt: now,
+        lastUsed: now,
+      }
+      this.#codeContexts.set(language as CodeLanguage, Promise.resolve(context))
+      this.#readyContexts.set(language as CodeLanguage, context)
+    }
   }
 
   /** Output limits with defaults applied. */
@@ -266,12 +332,9 @@ export class SandboxSession implements AsyncDisposable {
         'exec',
         false,
         () =>
-          backend.execStream(wrapped, {
-            cwd: this.workdir,
-            env: this.#state.env,
-            timeout: timeoutMs + 3000,
-            signal: deadline.signal,
-          }),
+          // no `signal` here: an AbortSignal cannot cross Durable Object RPC; aborting cancels our
+          // read of the stream instead, and the sandbox's own timeout ends the command
+          backend.execStream(wrapped, { cwd: this.workdir, env: this.#state.env, timeout: timeoutMs + 3000 }),
         deadline.signal,
       )
       for await (const event of parseSSEStream<ExecEvent>(stream, deadline.signal)) {
@@ -502,24 +565,38 @@ export class SandboxSession implements AsyncDisposable {
       return await this.#call(
         'runCode',
         false,
-        () =>
-          backend.runCode(code, { context, timeout, ...(options.signal ? { signal: options.signal } : {}) }),
+        () => abortable(backend.runCode(code, { context, timeout }), options.signal),
         timeout + 5000,
       )
     } catch (error) {
-      if (errorCode(error) === 'CONTEXT_NOT_FOUND') this.#codeContexts.delete(language)
+      if (errorCode(error) === 'CONTEXT_NOT_FOUND') this.#dropContext(language, context)
       throw error
     }
+  }
+
+  #dropContext(language: CodeLanguage, context: CodeContext): void {
+    const ready = this.#readyContexts.get(language)
+    if (ready && ready !== context) return // already replaced by a newer context
+    this.#codeContexts.delete(language)
+    this.#readyContexts.delete(language)
   }
 
   #codeContext(backend: SandboxBackend, language: CodeLanguage): Promise<CodeContext> {
     let context = this.#codeContexts.get(language)
     if (!context) {
-      context = this.#call('createCodeContext', false, () =>
+      const created = this.#call('createCodeContext', false, () =>
         backend.createCodeContext({ language, cwd: this.workdir }),
       )
-      context.catch(() => this.#codeContexts.delete(language))
-      this.#codeContexts.set(language, context)
+      created.then(
+        (ready) => {
+          if (this.#codeContexts.get(language) === created) this.#readyContexts.set(language, ready)
+        },
+        () => {
+          if (this.#codeContexts.get(language) === created) this.#codeContexts.delete(language)
+        },
+      )
+      this.#codeContexts.set(language, created)
+      context = created
     }
     return context
   }
@@ -717,6 +794,20 @@ function throttle(ms: number, fn: () => void): (() => void) & { cancel(): void }
     else pending = setTimeout(run, wait)
   }
   return Object.assign(call, { cancel: () => clearTimeout(pending) })
+}
+
+/**
+ * Rejects when `signal` aborts. The signal stays on this side: an AbortSignal cannot cross
+ * Durable Object RPC (workerd refuses to serialize it).
+ */
+function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return promise
+  if (signal.aborted) return Promise.reject(signal.reason)
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason)
+    signal.addEventListener('abort', onAbort, { once: true })
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort))
+  })
 }
 
 function sleep(ms: number): Promise<void> {

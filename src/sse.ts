@@ -12,7 +12,8 @@ export function encodeSSE(value: unknown): Uint8Array {
 
 /**
  * Decodes a stream of SSE frames into parsed JSON events. Frames may be split across chunks
- * anywhere. Multi-line `data:` fields are joined with '\n'; comments and other fields are ignored.
+ * anywhere. Multi-line `data:` fields are joined with '\n'; comments, other fields and frames
+ * whose data is not JSON are skipped. Aborting `signal` cancels the stream and throws.
  */
 export async function* parseSSEStream<T>(
   stream: ReadableStream<Uint8Array>,
@@ -25,8 +26,9 @@ export async function* parseSSEStream<T>(
   signal?.addEventListener('abort', onAbort, { once: true })
   try {
     while (true) {
-      if (signal?.aborted) throw signal.reason ?? new Error('aborted')
+      if (signal?.aborted) throw abortError(signal)
       const { value, done } = await reader.read()
+      if (signal?.aborted) throw abortError(signal)
       if (done) break
       buffer += decoder.decode(value, { stream: true })
       let end = frameEnd(buffer)
@@ -47,6 +49,12 @@ export async function* parseSSEStream<T>(
   }
 }
 
+function abortError(signal: AbortSignal): unknown {
+  return signal.reason instanceof Error
+    ? signal.reason
+    : new DOMException('The stream was aborted', 'AbortError')
+}
+
 function frameEnd(buffer: string): { index: number; length: number } | undefined {
   const match = /\r?\n\r?\n/.exec(buffer)
   return match ? { index: match.index, length: match[0].length } : undefined
@@ -58,5 +66,9 @@ function parseFrame<T>(frame: string): T | undefined {
     if (line.startsWith('data:')) data.push(line.slice(line[5] === ' ' ? 6 : 5))
   }
   if (data.length === 0) return undefined
-  return JSON.parse(data.join('\n')) as T
+  try {
+    return JSON.parse(data.join('\n')) as T
+  } catch {
+    return undefined // not JSON: a keep-alive or a foreign frame, as the SDK's parser skips it
+  }
 }
