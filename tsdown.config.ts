@@ -4,6 +4,8 @@ export default defineConfig({
   entry: {
     index: 'src/index.ts',
     local: 'src/local/index.ts',
+    'local/worker': 'src/local/worker.ts',
+    cli: 'src/local/cli.ts',
     openai: 'adapters/openai/index.ts',
     ai: 'adapters/ai/index.ts',
     langchain: 'adapters/langchain/index.ts',
