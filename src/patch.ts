@@ -730,9 +730,13 @@ function pathKey(path: string): string {
 }
 
 function describeChange(change: FileChange): string {
-  if (change.movedFrom !== undefined) return `R ${change.movedFrom} -> ${change.path}`
-  if (change.before === null) return `A ${change.path}`
-  return `${change.after === null ? 'D' : 'M'} ${change.path}`
+  if (change.movedFrom !== undefined) {
+    return change.after === change.before
+      ? `Moved ${change.movedFrom} to ${change.path}`
+      : `Updated ${change.movedFrom} and moved it to ${change.path}`
+  }
+  if (change.before === null) return `Created ${change.path}`
+  return `${change.after === null ? 'Deleted' : 'Updated'} ${change.path}`
 }
 
 function startsWithAny(line: string, prefixes: readonly string[]): boolean {

@@ -346,7 +346,9 @@ describe('planPatch', () => {
       { path: 'old.txt', before: 'bye\n', after: null },
       { path: 'lf/moved.txt', before: 'one\r\ntwo\r\n', after: 'one\r\n2\r\n', movedFrom: 'crlf.txt' },
     ])
-    expect(plan.summary).toBe('A notes.md\nM src/a.ts\nD old.txt\nR crlf.txt -> lf/moved.txt')
+    expect(plan.summary).toBe(
+      'Created notes.md\nUpdated src/a.ts\nDeleted old.txt\nUpdated crlf.txt and moved it to lf/moved.txt',
+    )
   })
 
   it('reads every touched path once, through an async reader', async () => {
@@ -374,7 +376,7 @@ describe('planPatch', () => {
     )
     expect(plan).toEqual({
       changes: [{ path: 'old.txt', before: 'bye\n', after: 'hi\n' }],
-      summary: 'M old.txt',
+      summary: 'Updated old.txt',
     })
   })
 
