@@ -61,7 +61,7 @@ export class OutputCollector {
   readonly #maxBytes: number
   readonly #headRatio: number
   #text: TextWindow | undefined
-  readonly #decoder = new TextDecoder('utf-8', { ignoreBOM: true })
+  readonly #decoder = new TextDecoder('utf-8', { fatal: false, ignoreBOM: true })
   readonly #stripper = new ControlStripper()
   #totalBytes = 0
   // A high surrogate that ended the last string chunk (its low half comes with the next one).

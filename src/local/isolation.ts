@@ -20,7 +20,7 @@
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
 import { once } from 'node:events'
-import { existsSync, readlinkSync } from 'node:fs'
+import { existsSync, readlinkSync, realpathSync } from 'node:fs'
 import { mkdir, readdir, readFile, rmdir, writeFile } from 'node:fs/promises'
 import { posix } from 'node:path'
 import type { Readable } from 'node:stream'
@@ -109,7 +109,9 @@ export class Jail {
     for (const h of table.hidden) {
       args.push(...(h.directory ? ['--tmpfs', h.at, '--remount-ro', h.at] : ['--ro-bind', '/dev/null', h.at]))
     }
-    if (!table.hostPath(process.execPath)) args.push('--ro-bind', process.execPath, process.execPath)
+    // the running Node, for JavaScript contexts: bound at a fixed path (its own may sit under /tmp,
+    // which the jail's private /tmp would hide, or be a symlink whose target is not visible inside)
+    args.push('--ro-bind', realpathSync(process.execPath), JAIL_NODE)
     args.push(
       '--proc',
       '/proc',
@@ -302,6 +304,9 @@ async function createCgroup(controller: string, name: string, file: string, valu
  * destroy() kills whatever still has it (Linux: found through /proc; elsewhere only the process
  * groups the sandbox started are killed).
  */
+/** Where the running Node binary is visible inside a bwrap jail. */
+export const JAIL_NODE = '/opt/sandbox-agent-tools/bin/node'
+
 export const MARKER_VARIABLE = 'SANDBOX_AGENT_TOOLS_SANDBOX'
 
 export async function killMarkedProcesses(marker: string): Promise<void> {

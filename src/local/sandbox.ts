@@ -27,6 +27,7 @@ import type { CodeInterpreter, DriverSpawner } from './interpreter.js'
 import {
   bwrapAvailable,
   type IsolationMode,
+  JAIL_NODE,
   Jail,
   killMarkedProcesses,
   Limiter,
@@ -324,7 +325,11 @@ export class LocalSandbox implements SandboxBackend {
     await this.launch()
     this.interpreter ??= import('./interpreter.js').then(
       ({ CodeInterpreter }) =>
-        new CodeInterpreter({ spawn: this.spawnDriver, workdir: WORKSPACE, node: process.execPath }),
+        new CodeInterpreter({
+          spawn: this.spawnDriver,
+          workdir: WORKSPACE,
+          node: this.isolation === 'bwrap' ? JAIL_NODE : process.execPath,
+        }),
     )
     return this.interpreter
   }
