@@ -27,6 +27,7 @@ export {
   SandboxSession,
   type SessionEvent,
   type SessionOptions,
+  type SessionState,
   withSession,
 } from './session.js'
 export { parseSSEStream } from './sse.js'
