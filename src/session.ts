@@ -270,11 +270,15 @@ export class SandboxSession implements AsyncDisposable {
     if (this.#destroyed) return Promise.reject(new SessionDestroyedError())
     if (!this.#backend) {
       this.#backend = this.#retry('start', true, async () => this.options.sandbox()).then(
-        (backend) => {
+        async (backend) => {
           if (!backend || typeof backend.exec !== 'function') {
             throw new TypeError(
               'createSession: the `sandbox` factory did not return a sandbox (no exec method)',
             )
+          }
+          // the sandbox has /workspace; another workdir must exist before commands can start in it
+          if (this.workdir !== DEFAULT_WORKDIR) {
+            await this.#retry('mkdir', true, () => backend.mkdir(this.workdir, { recursive: true }))
           }
           this.#started = true
           this.#emit({ type: 'started' })

@@ -40,6 +40,11 @@ describe('lazy start', () => {
     expect(results.map((r) => r.stdout.text)).toEqual(Array.from({ length: 10 }, (_, i) => `${i}\n`))
   })
 
+  it('creates a workdir other than /workspace on start', async () => {
+    const session = track(createSession({ sandbox: local, workdir: '/workspace/app/src' }))
+    expect((await session.exec('pwd')).stdout.text).toBe('/workspace/app/src\n')
+  })
+
   it('rejects a factory that returns something that is not a sandbox', async () => {
     const session = track(createSession({ sandbox: () => ({}) as SandboxBackend }))
     await expect(session.exec('true')).rejects.toThrow(/did not return a sandbox/)

@@ -32,7 +32,6 @@
 import { getSandbox, type SandboxOptions } from '@cloudflare/sandbox'
 import type { Agent } from 'agents'
 import type { ProcessInfo, SandboxBackend } from '../../src/backend.js'
-import { DEFAULT_WORKDIR } from '../../src/paths.js'
 import {
   createSession,
   isTransient,
@@ -386,17 +385,13 @@ class SandboxController {
       ...sessionOptions
     } = this.#options
     const pendingDestroy = this.#destroying
-    const workdir = (sessionOptions.workdir ?? DEFAULT_WORKDIR).replace(/(.)\/+$/, '$1')
     const session: SandboxSession = createSession({
       ...sessionOptions,
       ...(state.session ? { initialState: state.session } : {}),
       sandbox: async () => {
         // a new session right after destroySandbox(): let the destroy finish first
         await pendingDestroy?.catch(() => {})
-        const backend = this.#track(await this.#backend())
-        // the container has /workspace; another workdir has to be made before commands can start in it
-        if (workdir !== DEFAULT_WORKDIR) await backend.mkdir(workdir, { recursive: true })
-        return backend
+        return this.#track(await this.#backend())
       },
       onEvent: (event) => {
         this.#onSessionEvent(session, event)
