@@ -20,6 +20,7 @@ import type { SandboxSession } from '../../src/session.js'
 import {
   type ApprovalPolicy,
   type applyPatch,
+  approvalFor,
   type editFile,
   type exposePort,
   type listFiles,
@@ -173,7 +174,7 @@ export function toAiTool(spec: ToolSpec, session: SandboxSession, options: AiSan
     description: spec.description,
     inputSchema,
     toModelOutput: ({ output }: { output: SandboxToolOutput }) => toModelOutput(output, images),
-    ...(approval !== undefined ? { needsApproval: approval } : {}),
+    ...(approval !== false ? { needsApproval: approval } : {}),
   }
   if (STREAMING.has(spec.name)) {
     return tool<unknown, SandboxToolOutput, Record<string, unknown>>({
@@ -228,16 +229,6 @@ export class SandboxToolCallError extends Error {
 
 function toolError(spec: Pick<ToolSpec, 'name'>, error: unknown): Error {
   return new SandboxToolCallError(spec, error)
-}
-
-function approvalFor(
-  policy: ApprovalPolicy | undefined,
-  name: ToolName,
-): boolean | ((input: unknown) => Promise<boolean>) | undefined {
-  if (policy === undefined || policy === false) return undefined
-  if (policy === true) return true
-  if (typeof policy === 'function') return (input) => needsApproval(policy, name, input)
-  return policy.includes(name) ? true : undefined
 }
 
 type Settled = { ok: true; value: SandboxToolOutput } | { ok: false; error: Error }

@@ -28,6 +28,7 @@ import type { CommandResult, SandboxSession } from '../../src/session.js'
 import {
   type ApprovalPolicy,
   applyPatchText,
+  approvalFor,
   fitStreams,
   needsApproval,
   runTool,
@@ -253,7 +254,7 @@ export function sandboxFunctionTool<TContext = unknown>(
       typeof policy === 'function'
         ? async (_runContext: unknown, input: unknown) =>
             needsApproval(policy, name, fromStrictInput(spec, input))
-        : staticApproval(policy, name),
+        : (approvalFor(policy, name) as boolean),
     errorFunction: (_runContext, error) => toolErrorText(spec, error),
     async execute(input, _runContext, details) {
       const output = await runTool(spec, session, fromStrictInput(spec, input), {
@@ -322,19 +323,11 @@ function toFunctionOutput(output: ToolOutput): FunctionOutput {
 
 // ------------------------------------------------------------------ approval
 
-type StaticPolicy = Exclude<ApprovalPolicy, (...args: never[]) => unknown>
-
-/** A policy that does not look at the input, resolved once (the SDK then needs no per-call callback). */
-function staticApproval(policy: StaticPolicy | undefined, name: ToolName): boolean {
-  if (policy === undefined || typeof policy === 'boolean') return policy === true
-  return policy.includes(name)
-}
-
 /** A shell action needs approval when any of its commands does (each asked as `{ command, timeout_ms? }`). */
 function shellApproval(
   policy: ApprovalPolicy | undefined,
 ): boolean | ((rc: unknown, action: ShellAction) => Promise<boolean>) {
-  if (typeof policy !== 'function') return staticApproval(policy, 'shell')
+  if (typeof policy !== 'function') return approvalFor(policy, 'shell') as boolean
   return async (_runContext, action) => {
     for (const command of action.commands ?? []) {
       const input = { command, ...(action.timeoutMs ? { timeout_ms: action.timeoutMs } : {}) }
@@ -348,7 +341,7 @@ function shellApproval(
 function patchApproval(
   policy: ApprovalPolicy | undefined,
 ): boolean | ((rc: unknown, operation: ApplyPatchOperation) => Promise<boolean>) {
-  if (typeof policy !== 'function') return staticApproval(policy, 'apply_patch')
+  if (typeof policy !== 'function') return approvalFor(policy, 'apply_patch') as boolean
   return async (_runContext, operation) =>
     needsApproval(policy, 'apply_patch', { patch: operationToPatch(operation), operation })
 }

@@ -63,6 +63,19 @@ export async function needsApproval(
   return policy.includes(name)
 }
 
+/**
+ * A policy for one tool, in the form frameworks take it: a boolean when the answer does not depend
+ * on the input, else a predicate over the call's input.
+ */
+export function approvalFor(
+  policy: ApprovalPolicy | undefined,
+  name: ToolName,
+): boolean | ((input: unknown) => Promise<boolean>) {
+  if (typeof policy === 'function') return (input) => needsApproval(policy, name, input)
+  if (policy === undefined || typeof policy === 'boolean') return policy === true
+  return policy.includes(name)
+}
+
 export function limitsFor(session: SandboxSession, ctx: ToolContext): OutputLimits & { maxBytes: number } {
   const limits = session.outputLimits(ctx.output)
   return { ...limits, maxBytes: limits.maxBytes ?? DEFAULT_MAX_BYTES }

@@ -5,7 +5,7 @@ import { shell } from './shell.js'
 import type { SandboxToolsOptions, ToolName, ToolSpec } from './types.js'
 
 export { formatExecution, runCode } from './code.js'
-export { defineTool, needsApproval, parseToolInput, runTool, toolErrorText } from './define.js'
+export { approvalFor, defineTool, needsApproval, parseToolInput, runTool, toolErrorText } from './define.js'
 export {
   applyPatch,
   applyPatchText,
