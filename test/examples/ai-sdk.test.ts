@@ -1,0 +1,3 @@
+import { exampleSuite } from './suite.js'
+
+exampleSuite('ai-sdk')
