@@ -142,7 +142,9 @@ interface TrackedState {
 }
 
 /** Variables that describe the shell itself, not state a command exported. */
+const COMMAND_TOKEN = '__SAT_COMMAND'
 const UNTRACKED_ENV = new Set([
+  COMMAND_TOKEN,
   'PWD',
   'OLDPWD',
   'SHLVL',
@@ -169,6 +171,8 @@ export class SandboxSession implements AsyncDisposable {
   #readyContexts = new Map<CodeLanguage, CodeContext>()
   #listeners = new Set<(event: SessionEvent) => void>()
   #workdirReal: Promise<string> | undefined
+  /** Where commands see /workspace, when that is not /workspace (a local backend without isolation). */
+  #commandWorkspace: string | undefined
 
   constructor(options: SessionOptions) {
     if (typeof options?.sandbox !== 'function') {
@@ -276,6 +280,11 @@ export class SandboxSession implements AsyncDisposable {
               'createSession: the `sandbox` factory did not return a sandbox (no exec method)',
             )
           }
+          // a DO stub answers any property with an RPC stub: only a plain string counts
+          const commandWorkspace = (backend as { commandWorkspace?: unknown }).commandWorkspace
+          if (typeof commandWorkspace === 'string' && commandWorkspace !== DEFAULT_WORKDIR) {
+            this.#commandWorkspace = commandWorkspace
+          }
           // the sandbox has /workspace; another workdir must exist before commands can start in it
           if (this.workdir !== DEFAULT_WORKDIR) {
             await this.#retry('mkdir', true, () => backend.mkdir(this.workdir, { recursive: true }))
@@ -306,11 +315,13 @@ export class SandboxSession implements AsyncDisposable {
     const limits = this.outputLimits(options.output)
     const startCwd = this.#state.cwd
     const marker = `__SAT_STATE_${randomToken()}__`
-    const script = buildScript(command, this.#state, this.workdir, marker)
-    // coreutils `timeout` kills the whole process group (background children too) even where the
-    // backend's own timeout would not (the container's session mode); the backend timeout and the
-    // client deadline are backstops.
-    const wrapped = `timeout -k 2 ${(timeoutMs / 1000).toFixed(3)} bash -c ${shellQuote(script)}`
+    const script = buildScript(
+      command,
+      { ...this.#state, cwd: this.commandPath(this.#state.cwd) },
+      this.commandPath(this.workdir),
+      marker,
+    )
+    const wrapped = wrapCommand(script, timeoutMs)
     const spill = this.options.spillOutput === false ? undefined : new Spill(this, backend, limits, id)
     const stdout = new StreamShaper(limits, marker, (data) => spill?.push(data))
     const stderr = new OutputCollector(limits)
@@ -338,7 +349,14 @@ export class SandboxSession implements AsyncDisposable {
         () =>
           // no `signal` here: an AbortSignal cannot cross Durable Object RPC; aborting cancels our
           // read of the stream instead, and the sandbox's own timeout ends the command
-          backend.execStream(wrapped, { cwd: this.workdir, env: this.#state.env, timeout: timeoutMs + 3000 }),
+          abortable(
+            backend.execStream(wrapped, {
+              cwd: this.workdir,
+              env: this.#state.env,
+              timeout: timeoutMs + 3000,
+            }),
+            deadline.signal,
+          ),
         deadline.signal,
       )
       for await (const event of parseSSEStream<ExecEvent>(stream, deadline.signal)) {
@@ -352,6 +370,8 @@ export class SandboxSession implements AsyncDisposable {
         } else if (event.type === 'error') {
           throw new SandboxToolError('COMMAND_EXECUTION_ERROR', event.error ?? 'the command failed to run')
         }
+        // backpressure: while the full-output file is slower than the command, stop reading
+        await spill?.ready()
         progress?.()
       }
     } catch (error) {
@@ -412,7 +432,7 @@ export class SandboxSession implements AsyncDisposable {
     const newline = state.indexOf('\n')
     if (newline < 0) return
     const cwd = state.slice(0, newline)
-    if (cwd.startsWith('/')) this.#state.cwd = cwd
+    if (cwd.startsWith('/')) this.#state.cwd = this.sandboxPath(cwd)
     const env: Record<string, string> = {}
     for (const entry of state.slice(newline + 1).split('\0')) {
       const eq = entry.indexOf('=')
@@ -425,6 +445,24 @@ export class SandboxSession implements AsyncDisposable {
     for (const key of Object.keys(this.#state.env)) if (!(key in env)) unset.add(key)
     for (const key of Object.keys(env)) unset.delete(key)
     this.#state = { cwd: this.#state.cwd, env, unset }
+  }
+
+  /**
+   * A sandbox path as commands see it. The same path everywhere, except on a local backend without
+   * isolation, where commands see the host folder behind /workspace. Use it for paths put into
+   * command lines (`execRaw`).
+   */
+  commandPath(path: string): string {
+    const root = this.#commandWorkspace
+    if (!root || !(path === DEFAULT_WORKDIR || path.startsWith(`${DEFAULT_WORKDIR}/`))) return path
+    return root + path.slice(DEFAULT_WORKDIR.length)
+  }
+
+  /** The inverse of {@link commandPath}: a path a command printed, as a sandbox path. */
+  sandboxPath(path: string): string {
+    const root = this.#commandWorkspace
+    if (!root || !(path === root || path.startsWith(`${root}/`))) return path
+    return DEFAULT_WORKDIR + path.slice(root.length)
   }
 
   /**
@@ -470,7 +508,7 @@ export class SandboxSession implements AsyncDisposable {
 
   async #realpath(backend: SandboxBackend, path: string): Promise<string> {
     const result = await this.#call('realpath', true, () =>
-      backend.exec(`realpath -m -- ${shellQuote(path)}`, { timeout: 10_000 }),
+      backend.exec(`realpath -m -- ${shellQuote(this.commandPath(path))}`, { timeout: 10_000 }),
     )
     if (result.exitCode !== 0) {
       throw new SandboxToolError(
@@ -478,7 +516,7 @@ export class SandboxSession implements AsyncDisposable {
         `Could not resolve ${path} in the sandbox: ${result.stderr.trim()}`,
       )
     }
-    return result.stdout.replace(/\n$/, '')
+    return this.sandboxPath(result.stdout.replace(/\n$/, ''))
   }
 
   /** Reads a file (contained path). Binary files come back base64 with `isBinary: true`. */
@@ -507,11 +545,11 @@ export class SandboxSession implements AsyncDisposable {
     const encoding = options.encoding ?? 'utf-8'
     await this.#call('writeFile', true, () => backend.writeFile(temp, content, { encoding }))
     // keep the mode of a file being replaced (an executable script stays executable), then move over it
+    const q = (p: string) => shellQuote(this.commandPath(p))
     const replace = await this.#call('exec', false, () =>
-      backend.exec(
-        `chmod --reference=${shellQuote(abs)} ${shellQuote(temp)} 2>/dev/null; mv -f -- ${shellQuote(temp)} ${shellQuote(abs)}`,
-        { timeout: 10_000 },
-      ),
+      backend.exec(`chmod --reference=${q(abs)} ${q(temp)} 2>/dev/null; mv -f -- ${q(temp)} ${q(abs)}`, {
+        timeout: 10_000,
+      }),
     ).catch((error) => ({ exitCode: -1, stderr: describeError(error) }))
     if (replace.exitCode !== 0) {
       await backend.deleteFile(temp).catch(() => {})
@@ -846,13 +884,39 @@ function appendNote(shaped: ShapedText, note: string): void {
 }
 
 /**
+ * How a script is launched. coreutils `timeout` runs it in a process group of its own and ends it at
+ * the deadline; when it is over — finished, timed out, or this wrapper told to stop (the backend
+ * cancelling the command) — the whole group is killed, so background children (`server &`) neither
+ * outlive the call nor hold its output open. The backend's timeout and the client deadline are
+ * backstops. Long-lived processes belong in start_process.
+ */
+function wrapCommand(script: string, timeoutMs: number): string {
+  const token = randomToken()
+  // processes that left the group (setsid, daemons) still carry the command's token in their
+  // environment: they are found through /proc and killed too
+  const cleanup =
+    `kill -KILL -- -$__sat_w 2>/dev/null; for __sat_p in $(grep -lsxz '${COMMAND_TOKEN}=${token}' /proc/[0-9]*/environ); ` +
+    `do __sat_p=\${__sat_p#/proc/}; kill -KILL "\${__sat_p%/environ}" 2>/dev/null; done`
+  return [
+    `trap '${cleanup}; exit 143' TERM HUP INT`,
+    `export ${COMMAND_TOKEN}=${token}`,
+    `timeout -k 0.5 ${(timeoutMs / 1000).toFixed(3)} bash -c ${shellQuote(script)} &`,
+    '__sat_w=$!',
+    `unset ${COMMAND_TOKEN}`,
+    'wait $__sat_w; __sat_rc=$?',
+    cleanup,
+    'exit $__sat_rc',
+  ].join('\n')
+}
+
+/**
  * The script a command runs as: restore the tracked cwd (falling back to the workdir if it is
  * gone) and unset variables, run the command, and on exit — however the command ends, `exit N`
  * included — print a marker, the new cwd and the environment for the session to pick up.
  */
 function buildScript(command: string, state: TrackedState, workdir: string, marker: string): string {
   const lines = [
-    `trap '__sat_rc=$?; printf "\\n%s\\n%s\\n" ${marker} "$PWD"; env -0; exit $__sat_rc' EXIT`,
+    `trap '__sat_rc=$?; printf "\\n%s\\n%s\\n" ${marker} "$PWD"; env -0; printf "%s" ${marker}; exit $__sat_rc' EXIT`,
     state.cwd === workdir
       ? `cd ${shellQuote(workdir)}`
       : `cd ${shellQuote(state.cwd)} 2>/dev/null || { echo "note: ${state.cwd.replace(/["$`\\]/g, '')} no longer exists; running in ${workdir}" >&2; cd ${shellQuote(workdir)}; }`,
@@ -916,9 +980,12 @@ class StreamShaper {
       this.#release(this.#holdback.length)
       return { shaped: this.#collector.finish() }
     }
-    const state = this.#holdback.slice(at + this.marker.length + 2)
+    const block = this.#holdback.slice(at + this.marker.length + 2)
     this.#release(at)
-    return { shaped: this.#collector.finish(), state }
+    // the block ends with the marker again: a block cut short (the command killed while it was
+    // printed) is ignored rather than read as variables that were unset
+    if (!block.endsWith(this.marker)) return { shaped: this.#collector.finish() }
+    return { shaped: this.#collector.finish(), state: block.slice(0, -this.marker.length) }
   }
 }
 
@@ -970,6 +1037,11 @@ class Spill {
       })
     for (const chunk of this.#pending) this.#writer.write(this.#encoder.encode(chunk)).catch(() => {})
     this.#pending = []
+  }
+
+  /** Resolves when the file can take more (the caller stops reading the command meanwhile). */
+  ready(): Promise<unknown> | undefined {
+    return this.#writer && !this.#failed ? this.#writer.ready : undefined
   }
 
   /** Finishes the file; returns its path if the full output was saved. */

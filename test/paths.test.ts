@@ -10,6 +10,7 @@ import {
   shellQuote,
   toWorkspaceRelative,
 } from '../src/paths.js'
+import { hostilePaths } from './fixtures/hostile-paths.js'
 
 const workdir = DEFAULT_WORKDIR
 const resolve = (input: string, cwd?: string) => resolveWorkspacePath(input, { workdir, cwd })
@@ -24,102 +25,7 @@ function refusal(fn: () => unknown): PathError {
   throw new Error('expected a PathError, got a result')
 }
 
-// [word the reason must contain, inputs]
-const hostile: [string, string[]][] = [
-  ['empty', ['']],
-  ['blank', ['   ', '\t']],
-  [
-    'too long',
-    [
-      'a'.repeat(4097),
-      'a/'.repeat(2049),
-      'x'.repeat(256),
-      `dir/${'é'.repeat(128)}`,
-      `/workspace/${'a'.repeat(300)}/b`,
-    ],
-  ],
-  ['NUL', ['a\0b', 'file.txt\0.png', '\0', '/workspace/\0']],
-  ['control', ['a\nb', 'a\rb', '\x1b[31mred', 'a\x7f', 'a\x85b', 'evil\u202etxt.exe', 'x\u2066.txt']],
-  ['Unicode', ['\ud800x', 'a\udc00']],
-  [
-    "'..'",
-    [
-      '..',
-      '../',
-      '../x',
-      './../x',
-      'a/../../x',
-      '../workspace2/x',
-      '../workspace/x',
-      '/workspace/..',
-      '/workspace/../etc',
-      '/workspace/a/../../etc',
-      'a/b/../../..',
-      'src/../../../etc/passwd',
-      '../../../../../../etc/passwd',
-      '..//..//x',
-      'a/./../../x',
-    ],
-  ],
-  [
-    'outside',
-    [
-      '/',
-      '/etc/passwd',
-      '//etc/passwd',
-      '/tmp',
-      '/proc/self/environ',
-      '/workspace2',
-      '/workspace2/x',
-      '/workspacefoo',
-      '/workspace-old/x',
-      '/workspace.bak',
-      '/Workspace/x',
-      '/etc/../workspace/x',
-    ],
-  ],
-  [
-    'backslash',
-    ['..\\x', '..\\..\\etc\\passwd', 'a\\..\\..\\x', 'src\\index.ts', '\\etc\\passwd', 'C:\\Windows'],
-  ],
-  [
-    'encoded',
-    [
-      '%2e%2e/x',
-      '%2E%2E/x',
-      '%2e%2e%2fetc',
-      '..%2fetc',
-      '..%2F..%2Fetc%2Fpasswd',
-      '%252e%252e/x',
-      '..%252f..%252fetc',
-      '%25252e%25252e/x',
-      'a%2f..%2f..%2fx',
-      '%c0%ae%c0%ae/x',
-      '%e0%80%ae%e0%80%ae/x',
-      '%u002e%u002e/x',
-      'x%00.txt',
-      'x%5c..',
-    ],
-  ],
-  [
-    'look-alike',
-    [
-      '\u2024\u2024/x',
-      '\uff0e\uff0e/x',
-      '\ufe52\ufe52/etc',
-      '\u2025/x',
-      '.\u2024/x',
-      '..\u2215etc',
-      '..\u2044etc',
-      '..\uff0fetc',
-      '..\u29f8etc',
-      '..\uff3cetc',
-      '\uff0e\uff0e\uff0f\uff0e\uff0e\uff0fetc',
-      '%ef%bc%8e%ef%bc%8e/x',
-    ],
-  ],
-  ['home', ['~', '~/x', '~/.ssh/id_rsa', '~root/.bashrc', '~+/x']],
-]
+const hostile = hostilePaths
 
 // [input, resolved]
 const benign: [string, string][] = [

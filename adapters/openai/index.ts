@@ -22,8 +22,9 @@ import {
   type Tool,
   tool,
 } from '@openai/agents'
-import { describeError, truncateForMessage } from '../../src/errors.js'
+import { describeError, PatchError, truncateForMessage } from '../../src/errors.js'
 import { DEFAULT_MAX_BYTES, type OutputLimits, truncateMiddle } from '../../src/output.js'
+import { parsePatch } from '../../src/patch.js'
 import type { CommandResult, SandboxSession } from '../../src/session.js'
 import {
   type ApprovalPolicy,
@@ -165,7 +166,23 @@ export class SandboxEditor implements Editor {
 
   async #apply(verb: string, operation: ApplyPatchOperation): Promise<ApplyPatchResult> {
     try {
-      const { summary } = await applyPatchText(this.session, operationToPatch(operation))
+      const patch = operationToPatch(operation)
+      // one operation changes one file: a diff that smuggles in "*** Delete File: …" (or a path with
+      // a line break) must not reach other files behind an approval given for this one
+      const ops = parsePatch(patch)
+      const moveTo = operation.type === 'update_file' ? operation.moveTo : undefined
+      const only = ops[0]
+      if (
+        ops.length !== 1 ||
+        only?.path !== operation.path ||
+        (only.type === 'update' && only.moveTo !== moveTo)
+      ) {
+        throw new PatchError(
+          `the ${operation.type} operation for ${JSON.stringify(operation.path)} describes more than that one file.`,
+          'Send one operation per file, and no "*** " header lines inside its diff.',
+        )
+      }
+      const { summary } = await applyPatchText(this.session, patch)
       return { status: 'completed', output: summary }
     } catch (error) {
       return {

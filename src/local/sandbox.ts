@@ -123,6 +123,15 @@ export class LocalSandbox implements SandboxBackend {
   private readonly forwarder = new PortForwarder(() => this.relay())
   private readonly marker = randomUUID()
 
+  /**
+   * Where commands see the workspace: '/workspace' in a jail; without isolation, the host folder
+   * (the file API maps /workspace paths itself, commands cannot). The session translates paths it
+   * puts into commands with this.
+   */
+  get commandWorkspace(): string {
+    return this.isolation === 'bwrap' ? WORKSPACE : this.root
+  }
+
   /** Use {@link localSandbox}: it returns the live sandbox of an id. */
   constructor(
     readonly id: string,

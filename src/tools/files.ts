@@ -1,7 +1,7 @@
 import { z } from 'zod'
 import type { FileInfo } from '../backend.js'
 import { errorCode, SandboxToolError } from '../errors.js'
-import { shapeText, truncateMiddle } from '../output.js'
+import { looksBinary, shapeText, truncateMiddle } from '../output.js'
 import { editText, planPatch } from '../patch.js'
 import { shellQuote, toWorkspaceRelative } from '../paths.js'
 import type { SandboxSession } from '../session.js'
@@ -24,19 +24,30 @@ const pathField = z
 
 /** Reads a UTF-8 text file for editing; null when it does not exist. Refuses binary files. */
 export async function readTextFile(session: SandboxSession, path: string): Promise<string | null> {
+  let file: Awaited<ReturnType<SandboxSession['readFile']>>
   try {
-    const file = await session.readFile(path)
-    if (file.isBinary || file.encoding === 'base64') {
-      throw new SandboxToolError(
-        'BINARY_FILE',
-        `${path} is a binary file (${file.mimeType ?? 'unknown type'}); it cannot be edited as text.`,
-      )
-    }
-    return file.content
+    // read the bytes: a decoder that replaced invalid UTF-8 would corrupt every line on write-back
+    file = await session.readFile(path, { encoding: 'base64' })
   } catch (error) {
     if (errorCode(error) === 'FILE_NOT_FOUND') return null
     throw error
   }
+  const bytes = Uint8Array.from(atob(file.content), (c) => c.charCodeAt(0))
+  try {
+    if (!looksBinary(bytes)) return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes)
+  } catch {
+    throw new SandboxToolError(
+      'NOT_UTF8',
+      `${path} is not UTF-8 text; editing it as text would corrupt it.`,
+      {
+        hint: 'Convert it first (e.g. `iconv -f latin1 -t utf-8`) with the shell tool, or edit it with the shell tool.',
+      },
+    )
+  }
+  throw new SandboxToolError(
+    'BINARY_FILE',
+    `${path} is a binary file (${file.mimeType ?? 'unknown type'}); it cannot be edited as text.`,
+  )
 }
 
 function notFound(session: SandboxSession, path: string): SandboxToolError {
@@ -231,26 +242,38 @@ export async function applyPatchText(
   patch: string,
 ): Promise<{ summary: string; files: string[] }> {
   const plan = await planPatch(patch, (path) => readTextFile(session, path))
+  // Each undo is registered BEFORE its change is made: a change whose answer is lost (a transport
+  // dropped after the write ran) is undone too. Undoing a change that did not happen is harmless.
   const done: Array<() => Promise<unknown>> = []
+  const created = await missingFolders(
+    session,
+    plan.changes.filter((c) => c.before === null || c.movedFrom !== undefined).map((c) => c.path),
+  )
+  // runs last: folders only this patch created go again (deepest first; rmdir keeps any not empty)
+  if (created.length) {
+    done.push(() =>
+      session.execRaw(`rmdir -- ${created.map((d) => shellQuote(session.commandPath(d))).join(' ')}`),
+    )
+  }
   try {
     for (const change of plan.changes) {
       if (change.movedFrom !== undefined) {
-        await session.writeFile(change.path, change.after ?? '')
         done.push(() => session.deleteFile(change.path))
-        await session.deleteFile(change.movedFrom)
+        await session.writeFile(change.path, change.after ?? '')
         const original = change.before ?? ''
         const from = change.movedFrom
         done.push(() => session.writeFile(from, original))
+        await session.deleteFile(from)
       } else if (change.after === null) {
-        await session.deleteFile(change.path)
         const original = change.before ?? ''
         done.push(() => session.writeFile(change.path, original))
+        await session.deleteFile(change.path)
       } else {
-        await session.writeFile(change.path, change.after)
         const original = change.before
         done.push(() =>
           original === null ? session.deleteFile(change.path) : session.writeFile(change.path, original),
         )
+        await session.writeFile(change.path, change.after)
       }
     }
   } catch (error) {
@@ -258,6 +281,25 @@ export async function applyPatchText(
     throw error
   }
   return { summary: plan.summary, files: plan.changes.map((c) => c.path) }
+}
+
+/** The folders that writing `paths` would create, deepest first. */
+async function missingFolders(session: SandboxSession, paths: string[]): Promise<string[]> {
+  const folders = new Set<string>()
+  for (const path of paths) {
+    let dir = (await session.resolvePath(path)).replace(/\/[^/]*$/, '')
+    while (dir.length > session.workdir.length) {
+      folders.add(dir)
+      dir = dir.replace(/\/[^/]*$/, '')
+    }
+  }
+  if (folders.size === 0) return []
+  const list = [...folders].sort((a, b) => b.length - a.length)
+  const probe = list.map(
+    (d) => `[ -d ${shellQuote(session.commandPath(d))} ] || printf '%s\\n' ${shellQuote(d)}`,
+  )
+  const result = await session.execRaw(probe.join('; '))
+  return result.stdout.split('\n').filter(Boolean)
 }
 
 export const applyPatch = defineTool({
@@ -308,7 +350,7 @@ export const listFiles = defineTool({
     const depth = input.depth ?? (input.pattern ? 20 : 2)
     const prune = PRUNED.map((n) => `-name ${shellQuote(n)}`).join(' -o ')
     const command =
-      `cd ${shellQuote(abs)} && find . -mindepth 1 -maxdepth ${depth} ` +
+      `cd ${shellQuote(session.commandPath(abs))} && find . -mindepth 1 -maxdepth ${depth} ` +
       `\\( \\( ${prune} \\) -type d -printf '%y %s %P\\n' -prune \\) -o -printf '%y %s %P\\n' 2>/dev/null | head -n ${MAX_ENTRIES * 20}`
     const result = await session.execRaw(command)
     if (result.exitCode !== 0 && !result.stdout) {
