@@ -1,64 +1,67 @@
 /**
- * Warm code runs against cold interpreter starts: `runCode('1+1')` in a started context vs `python3 -c '1+1'`
- * (and the JavaScript pair, vs `node -e '1+1'`), plain processes, means printed with their ratio.
+ * P4 — warm code runs against cold interpreter starts: `runCode('1+1')` in a started context vs
+ * `python3 -c '1+1'` (and the JavaScript pair, vs `node -e '1+1'`), plain processes, means compared.
  * Goal: a warm run at least 10× faster than a cold start.
- *
- *   npx tsx bench/interpreter.bench.ts
+ * Part of `npm run bench` (bench/run.ts); alone: npx tsx bench/interpreter.bench.ts
  */
 import { spawn, spawnSync } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { performance } from 'node:perf_hooks'
 import type { CodeLanguage } from '../src/backend.js'
 import { CodeInterpreter } from '../src/local/interpreter.js'
+import { isMain, ms, progress, type Row, table, time } from './lib.js'
 
 const PYTHON = '/usr/bin/python3'
-const NODE = 'node'
-const WARMUP = 5
-const WARM_RUNS = 300
-const COLD_RUNS = 30
-const GOAL = 10
+const NODE = process.execPath
 
-/** Mean milliseconds of `runs` calls of `task`, after a few unmeasured ones. */
-async function meanMs(runs: number, task: () => unknown): Promise<number> {
-  for (let i = 0; i < WARMUP; i++) await task()
-  const start = performance.now()
-  for (let i = 0; i < runs; i++) await task()
-  return (performance.now() - start) / runs
+export async function benchInterpreter(warmRuns = 300, coldRuns = 30): Promise<Row[]> {
+  progress(`P4 warm run_code vs cold interpreter (${warmRuns} warm, ${coldRuns} cold)`)
+  const rows: Row[] = []
+  const workdir = mkdtempSync(join(tmpdir(), 'interpreter-bench-'))
+  const interpreter = new CodeInterpreter({
+    spawn: (argv, { cwd, env }) => spawn(argv[0]!, argv.slice(1), { cwd, env: { ...process.env, ...env } }),
+    workdir,
+    python: PYTHON,
+    node: NODE,
+  })
+  const cases: [CodeLanguage, string[]][] = [
+    ['python', [PYTHON, '-c', '1+1']],
+    ['javascript', [NODE, '-e', '1+1']],
+  ]
+  try {
+    for (const [language, [command, ...args]] of cases) {
+      const context = await interpreter.createContext({ language })
+      const warm = await time(
+        warmRuns,
+        async () => {
+          const result = await interpreter.runCode('1+1', { context })
+          if (result.results[0]?.text !== '2') throw new Error(`unexpected result: ${JSON.stringify(result)}`)
+        },
+        5,
+      )
+      const cold = await time(
+        coldRuns,
+        () => {
+          if (spawnSync(command!, args).status !== 0) throw new Error(`${command} failed`)
+        },
+        5,
+      )
+      rows.push({
+        id: 'P4',
+        measure: `warm run_code('1+1'), ${language}, mean`,
+        value: ms(warm.mean),
+        versus: `cold ${language === 'python' ? 'python3 -c' : 'node -e'} ${ms(cold.mean)}: ${(cold.mean / warm.mean).toFixed(1)}× faster`,
+        goal: '≥ 10× faster',
+      })
+    }
+  } finally {
+    await interpreter.destroy()
+    rmSync(workdir, { recursive: true, force: true })
+  }
+  return rows
 }
 
-const workdir = mkdtempSync(join(tmpdir(), 'interpreter-bench-'))
-const interpreter = new CodeInterpreter({
-  spawn: (argv, { cwd, env }) => spawn(argv[0]!, argv.slice(1), { cwd, env: { ...process.env, ...env } }),
-  workdir,
-  python: PYTHON,
-  node: NODE,
-})
-const cases: [CodeLanguage, string[]][] = [
-  ['python', [PYTHON, '-c', '1+1']],
-  ['javascript', [NODE, '-e', '1+1']],
-]
-try {
-  console.log(
-    `warm: mean of ${WARM_RUNS} runCode('1+1'); cold: mean of ${COLD_RUNS} spawnSync of the interpreter`,
-  )
-  for (const [language, [command, ...args]] of cases) {
-    const context = await interpreter.createContext({ language })
-    const warm = await meanMs(WARM_RUNS, async () => {
-      const result = await interpreter.runCode('1+1', { context })
-      if (result.results[0]?.text !== '2') throw new Error(`unexpected result: ${JSON.stringify(result)}`)
-    })
-    const cold = await meanMs(COLD_RUNS, () => {
-      if (spawnSync(command!, args).status !== 0) throw new Error(`${command} failed`)
-    })
-    const ratio = cold / warm
-    console.log(
-      `${language.padEnd(10)} warm ${warm.toFixed(2).padStart(7)} ms   cold ${cold.toFixed(2).padStart(7)} ms   ` +
-        `cold/warm ${ratio.toFixed(1).padStart(6)}×   goal ≥${GOAL}×: ${ratio >= GOAL ? 'met' : 'NOT met'}`,
-    )
-  }
-} finally {
-  await interpreter.destroy()
-  rmSync(workdir, { recursive: true, force: true })
+if (isMain(import.meta.url)) {
+  console.log(table(await benchInterpreter()))
 }
