@@ -321,7 +321,8 @@ export class SandboxSession implements AsyncDisposable {
       this.commandPath(this.workdir),
       marker,
     )
-    const wrapped = wrapCommand(script, timeoutMs)
+    const token = randomToken()
+    const wrapped = wrapCommand(script, timeoutMs, token)
     const spill = this.options.spillOutput === false ? undefined : new Spill(this, backend, limits, id)
     const stdout = new StreamShaper(limits, marker, (data) => spill?.push(data))
     const stderr = new OutputCollector(limits)
@@ -384,6 +385,14 @@ export class SandboxSession implements AsyncDisposable {
     const durationMs = Date.now() - started
     const aborted = options.signal?.aborted === true
     const deadlinePassed = deadline.signal.aborted && !aborted
+    if (deadline.signal.aborted) {
+      // we stopped listening; make sure the command stops too
+      await withDeadline(
+        backend.exec(killByToken(token), { timeout: 5000 }),
+        10_000,
+        'stopping the command',
+      ).catch(() => {})
+    }
     if (streamError !== undefined && !deadlinePassed && !aborted) {
       await spill?.close()
       this.#emit({ type: 'command-finished', id, command, exitCode: null, timedOut: false, durationMs })
@@ -890,13 +899,8 @@ function appendNote(shaped: ShapedText, note: string): void {
  * outlive the call nor hold its output open. The backend's timeout and the client deadline are
  * backstops. Long-lived processes belong in start_process.
  */
-function wrapCommand(script: string, timeoutMs: number): string {
-  const token = randomToken()
-  // processes that left the group (setsid, daemons) still carry the command's token in their
-  // environment: they are found through /proc and killed too
-  const cleanup =
-    `kill -KILL -- -$__sat_w 2>/dev/null; for __sat_p in $(grep -lsxz '${COMMAND_TOKEN}=${token}' /proc/[0-9]*/environ); ` +
-    `do __sat_p=\${__sat_p#/proc/}; kill -KILL "\${__sat_p%/environ}" 2>/dev/null; done`
+function wrapCommand(script: string, timeoutMs: number, token: string): string {
+  const cleanup = `kill -KILL -- -$__sat_w 2>/dev/null; ${killByToken(token)}`
   return [
     `trap '${cleanup}; exit 143' TERM HUP INT`,
     `export ${COMMAND_TOKEN}=${token}`,
@@ -907,6 +911,18 @@ function wrapCommand(script: string, timeoutMs: number): string {
     cleanup,
     'exit $__sat_rc',
   ].join('\n')
+}
+
+/**
+ * Kills every process carrying a command's token in its environment — processes that left its
+ * group (setsid, daemons) included. Also how an aborted command is stopped: an abort signal does not
+ * reach the container, so the session sends this instead.
+ */
+function killByToken(token: string): string {
+  return (
+    `for __sat_p in $(grep -lsxz '${COMMAND_TOKEN}=${token}' /proc/[0-9]*/environ); ` +
+    `do __sat_p=\${__sat_p#/proc/}; kill -KILL "\${__sat_p%/environ}" 2>/dev/null; done; true`
+  )
 }
 
 /**
