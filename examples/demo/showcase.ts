@@ -1,7 +1,9 @@
 /**
  * The showcase task the scripted demo model walks through: write a script, run it, fix it with a
  * patch, draw a chart, start a server and expose its port. Each step is one tool call, as a model
- * would make it, with the reasoning it would print before the call.
+ * would make it, with the reasoning it would print before the call. The single definition of the
+ * demo: `npm start` (examples/playground) serves it through ../playground/demo-model.ts when no
+ * OPENAI_API_KEY is set.
  */
 export interface ShowcaseStep {
   say: string
