@@ -14,6 +14,8 @@ export default defineConfig({
   format: 'esm',
   dts: true,
   platform: 'neutral',
+  // Node built-ins (the local backend) and workerd modules (the Durable Object stand-in) stay imports
+  deps: { neverBundle: [/^node:/, /^cloudflare:/] },
   outDir: 'dist',
   clean: true,
 })
