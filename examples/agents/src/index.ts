@@ -11,44 +11,27 @@
  * One agent per session id, and one sandbox per agent (keyed by its name). The agent owns the
  * sandbox's lifecycle: it keeps it between runs (cwd, variables and processes survive hibernation),
  * destroys it after 15 idle minutes, when the agent is destroyed, or on DELETE. A run without a
- * session id gets a fresh agent whose sandbox is destroyed when the run ends.
+ * session id gets a fresh agent whose sandbox is destroyed when the run ends. The routes in front of
+ * the agents are the other examples' (../../shared/routes.ts); runs and DELETEs go to the agent.
  *
  * Configuration: `OPENAI_API_KEY` (secret), `OPENAI_BASE_URL` (optional: AI Gateway, a proxy, a test
  * fixture), `OPENAI_MODEL` (default gpt-5.1). Any AI SDK provider works the same way: swap `model`.
  */
 import { createOpenAI } from '@ai-sdk/openai'
-import { proxyToSandbox, type Sandbox } from '@cloudflare/sandbox'
 import { Agent, routeAgentRequest } from 'agents'
 import { isStepCount, streamText } from 'ai'
 import { withSandbox } from 'sandbox-agent-tools/agents'
 import { type SandboxToolOutput, sandboxTools } from 'sandbox-agent-tools/ai'
-import {
-  badRequest,
-  type Emit,
-  errorMessage,
-  health,
-  isSessionId,
-  newSessionId,
-  readRunRequest,
-  streamEvents,
-} from '../../shared/events.js'
+import { type Emit, errorMessage, readRunRequest, streamEvents } from '../../shared/events.js'
+import { type ExampleEnv, exampleRoutes, INSTRUCTIONS, notConfigured } from '../../shared/routes.js'
 
 export { Sandbox } from '@cloudflare/sandbox'
 // The stand-in for `Sandbox` in the `local` environment (wrangler.jsonc): no containers, no Docker.
 export { LocalSandboxDO } from 'sandbox-agent-tools/local/worker'
 
-export interface Env {
-  Sandbox: DurableObjectNamespace<Sandbox>
+export interface Env extends ExampleEnv {
   Coder: DurableObjectNamespace<Coder>
-  OPENAI_API_KEY?: string
-  OPENAI_BASE_URL?: string
-  OPENAI_MODEL?: string
-  /** The custom domain preview URLs live on (expose_port); see the README. */
-  PREVIEW_HOSTNAME?: string
 }
-
-const INSTRUCTIONS = `You are a careful software engineer. You work in a Linux sandbox; your workspace is /workspace.
-Use the tools to inspect, write, run and fix code. Run what you write. Keep your final answer short.`
 
 /**
  * The agent. `this.sandbox` is its session on `getSandbox(env.Sandbox, <agent name>)`, created on
@@ -67,10 +50,11 @@ export class Coder extends withSandbox(Agent<Env>, (env: Env) => ({
     if (request.method !== 'POST') return new Response('not found', { status: 404 })
     const body = await readRunRequest(request)
     if (body instanceof Response) return body
-    if (!this.env.OPENAI_API_KEY) return badRequest('OPENAI_API_KEY is not set', 500)
+    const refused = notConfigured(this.env)
+    if (refused) return refused
     return streamEvents(async (emit, signal) => {
       try {
-        await this.run(body.task, emit, signal)
+        emit({ type: 'done', text: await this.run(body.task, emit, signal) })
       } finally {
         // a run without a session is one-off: its sandbox goes with it
         if (!body.sessionId) await this.destroySandbox()
@@ -78,8 +62,8 @@ export class Coder extends withSandbox(Agent<Env>, (env: Env) => ({
     })
   }
 
-  /** The AI SDK loop on this agent's sandbox, streamed as events. */
-  async run(task: string, emit: Emit, signal: AbortSignal): Promise<void> {
+  /** The AI SDK loop on this agent's sandbox, streamed as events; returns the final answer. */
+  async run(task: string, emit: Emit, signal: AbortSignal): Promise<string> {
     const openai = createOpenAI({
       apiKey: this.env.OPENAI_API_KEY,
       ...(this.env.OPENAI_BASE_URL ? { baseURL: this.env.OPENAI_BASE_URL } : {}),
@@ -133,36 +117,22 @@ export class Coder extends withSandbox(Agent<Env>, (env: Env) => ({
           throw part.error
       }
     }
-    emit({ type: 'done', text: await result.text })
+    return result.text
   }
 }
 
-export default {
-  async fetch(request: Request, env: Env): Promise<Response> {
-    // Preview URLs of servers in a sandbox (expose_port) are served through this Worker.
-    const preview = await proxyToSandbox(request, env)
-    if (preview) return preview
-
-    const url = new URL(request.url)
-    if (request.method === 'GET' && url.pathname === '/api/health') return health('agents')
-    if (request.method === 'DELETE' && url.pathname.startsWith('/api/session/')) {
-      const id = decodeURIComponent(url.pathname.slice('/api/session/'.length)).toLowerCase()
-      if (!isSessionId(id)) return badRequest('not a session id')
-      return toAgent(request, env, id, { method: 'DELETE' })
-    }
-    if (request.method === 'POST' && url.pathname === '/api/run') {
-      const body = await readRunRequest(request)
-      if (body instanceof Response) return body
-      const id = body.sessionId ?? newSessionId()
-      const response = await toAgent(request, env, id, { method: 'POST', body: JSON.stringify(body) })
-      const headers = new Headers(response.headers)
-      headers.set('x-session-id', id)
-      return new Response(response.body, { status: response.status, headers })
-    }
-    // The agents themselves: /agents/coder/<id>
-    return (await routeAgentRequest(request, env)) ?? new Response('not found', { status: 404 })
+export default exampleRoutes<Env>({
+  name: 'agents',
+  async run(body, id, env, request) {
+    const response = await toAgent(request, env, id, { method: 'POST', body: JSON.stringify(body) })
+    const headers = new Headers(response.headers)
+    headers.set('x-session-id', id)
+    return new Response(response.body, { status: response.status, headers })
   },
-} satisfies ExportedHandler<Env>
+  deleteSession: (id, env, request) => toAgent(request, env, id, { method: 'DELETE' }),
+  // The agents themselves: /agents/coder/<id>
+  otherwise: (request, env) => routeAgentRequest(request, env),
+})
 
 /** A request to the session's agent, through the Agents router (/agents/coder/<id>). */
 async function toAgent(request: Request, env: Env, id: string, init: RequestInit): Promise<Response> {

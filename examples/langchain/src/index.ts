@@ -9,131 +9,72 @@
  * ports) whose results the model reads as content (charts as image blocks) while the structured
  * result stays on the ToolMessage's artifact; a failed call comes back as an error ToolMessage with
  * the reason. One sandbox per session id; a run without one gets a sandbox of its own, destroyed when
- * the run ends.
+ * the run ends. The routes and that lifecycle are ../../shared/worker.ts; this file is LangChain's
+ * part: the agent and its steps as events.
  *
  * Configuration: `OPENAI_API_KEY` (secret), `OPENAI_BASE_URL` (optional: AI Gateway, a proxy, a test
  * fixture), `OPENAI_MODEL` (default gpt-5.1). Any LangChain chat model with tool calling works: swap
  * `model`.
  */
-import { getSandbox, proxyToSandbox, type Sandbox } from '@cloudflare/sandbox'
+import { getSandbox } from '@cloudflare/sandbox'
 import { AIMessage, type BaseMessage, type ContentBlock, ToolMessage } from '@langchain/core/messages'
 import { ChatOpenAI } from '@langchain/openai'
 import { createAgent } from 'langchain'
-import { createSession, type SandboxSession, type SessionOptions, withSession } from 'sandbox-agent-tools'
 import { sandboxTools } from 'sandbox-agent-tools/langchain'
-import {
-  badRequest,
-  type Emit,
-  type EventImage,
-  health,
-  isSessionId,
-  newSessionId,
-  readRunRequest,
-  streamEvents,
-} from '../../shared/events.js'
+import type { EventImage } from '../../shared/events.js'
+import { INSTRUCTIONS, SANDBOX_OPTIONS, sandboxExampleWorker } from '../../shared/worker.js'
 
 export { Sandbox } from '@cloudflare/sandbox'
 // The stand-in for `Sandbox` in the `local` environment (wrangler.jsonc): no containers, no Docker.
 export { LocalSandboxDO } from 'sandbox-agent-tools/local/worker'
 
-export interface Env {
-  Sandbox: DurableObjectNamespace<Sandbox>
-  OPENAI_API_KEY?: string
-  OPENAI_BASE_URL?: string
-  OPENAI_MODEL?: string
-  /** The custom domain preview URLs live on (expose_port); see the README. */
-  PREVIEW_HOSTNAME?: string
-}
-
-const INSTRUCTIONS = `You are a careful software engineer. You work in a Linux sandbox; your workspace is /workspace.
-Use the tools to inspect, write, run and fix code. Run what you write. Keep your final answer short.`
-
-export default {
-  async fetch(request: Request, env: Env): Promise<Response> {
-    // Preview URLs of servers in a sandbox (expose_port) are served through this Worker.
-    const preview = await proxyToSandbox(request, env)
-    if (preview) return preview
-
-    const url = new URL(request.url)
-    if (request.method === 'GET' && url.pathname === '/api/health') return health('langchain')
-    if (request.method === 'DELETE' && url.pathname.startsWith('/api/session/')) {
-      const id = decodeURIComponent(url.pathname.slice('/api/session/'.length)).toLowerCase()
-      if (!isSessionId(id)) return badRequest('not a session id')
-      await getSandbox(env.Sandbox, id, SANDBOX_OPTIONS).destroy()
-      return new Response(null, { status: 204 })
-    }
-    if (request.method !== 'POST' || url.pathname !== '/api/run')
-      return new Response('not found', { status: 404 })
-
-    const body = await readRunRequest(request)
-    if (body instanceof Response) return body
-    if (!env.OPENAI_API_KEY) return badRequest('OPENAI_API_KEY is not set', 500)
-
-    const id = body.sessionId ?? newSessionId()
-    const options = sessionOptions(env, id)
-    return streamEvents(
-      async (emit, signal) => {
-        const run = (session: SandboxSession) => runAgent(env, session, body.task, emit, signal)
-        // A named session keeps its sandbox for its next run; a one-off run destroys its own at the end.
-        if (body.sessionId) await run(createSession(options))
-        else await withSession(options, run)
-      },
-      { 'x-session-id': id },
+export default sandboxExampleWorker({
+  name: 'langchain',
+  sandbox: (env, id) => getSandbox(env.Sandbox, id, SANDBOX_OPTIONS),
+  /** The agent graph on the session's sandbox, its steps streamed as events; returns the final answer. */
+  async run(session, task, emit, env, signal) {
+    const agent = createAgent({
+      model: new ChatOpenAI({
+        model: env.OPENAI_MODEL || 'gpt-5.1',
+        apiKey: env.OPENAI_API_KEY,
+        ...(env.OPENAI_BASE_URL ? { configuration: { baseURL: env.OPENAI_BASE_URL } } : {}),
+        useResponsesApi: true, // images in tool results (run_code charts) need the Responses API
+      }),
+      tools: sandboxTools(session),
+      systemPrompt: INSTRUCTIONS,
+    })
+    const stream = await agent.stream(
+      { messages: [{ role: 'user', content: task }] },
+      { streamMode: 'updates', recursionLimit: 60, signal },
     )
-  },
-} satisfies ExportedHandler<Env>
-
-/** `enableDefaultSession: false`: the session tracks cwd and env itself; `normalizeId` for preview URLs. */
-const SANDBOX_OPTIONS = { enableDefaultSession: false, normalizeId: true }
-
-function sessionOptions(env: Env, id: string): SessionOptions {
-  return {
-    sandbox: () => getSandbox(env.Sandbox, id, SANDBOX_OPTIONS),
-    ...(env.PREVIEW_HOSTNAME ? { previewHostname: env.PREVIEW_HOSTNAME } : {}),
-  }
-}
-
-async function runAgent(env: Env, session: SandboxSession, task: string, emit: Emit, signal: AbortSignal) {
-  const agent = createAgent({
-    model: new ChatOpenAI({
-      model: env.OPENAI_MODEL || 'gpt-5.1',
-      apiKey: env.OPENAI_API_KEY,
-      ...(env.OPENAI_BASE_URL ? { configuration: { baseURL: env.OPENAI_BASE_URL } } : {}),
-      useResponsesApi: true, // images in tool results (run_code charts) need the Responses API
-    }),
-    tools: sandboxTools(session),
-    systemPrompt: INSTRUCTIONS,
-  })
-  const stream = await agent.stream(
-    { messages: [{ role: 'user', content: task }] },
-    { streamMode: 'updates', recursionLimit: 60, signal },
-  )
-  let answer = ''
-  // One chunk per finished graph step: { model_request: { messages: [AIMessage] } }, { tools: { messages: [ToolMessage…] } }
-  for await (const chunk of stream) {
-    for (const message of messagesIn(chunk)) {
-      if (AIMessage.isInstance(message)) {
-        const text = message.text
-        if (text) emit({ type: 'text', text })
-        for (const call of message.tool_calls ?? []) {
-          emit({ type: 'tool-call', id: call.id ?? '', name: call.name, input: call.args })
+    let answer = ''
+    // One chunk per finished graph step:
+    // { model_request: { messages: [AIMessage] } }, { tools: { messages: [ToolMessage…] } }
+    for await (const chunk of stream) {
+      for (const message of messagesIn(chunk)) {
+        if (AIMessage.isInstance(message)) {
+          const text = message.text
+          if (text) emit({ type: 'text', text })
+          for (const call of message.tool_calls ?? []) {
+            emit({ type: 'tool-call', id: call.id ?? '', name: call.name, input: call.args })
+          }
+          if (!message.tool_calls?.length) answer = text
+        } else if (ToolMessage.isInstance(message)) {
+          const { text, images } = contentOf(message.content)
+          emit({
+            type: 'tool-result',
+            id: message.tool_call_id,
+            name: message.name ?? '',
+            text,
+            ...(images.length ? { images } : {}),
+            ...(message.status === 'error' ? { isError: true as const } : {}),
+          })
         }
-        if (!message.tool_calls?.length) answer = text
-      } else if (ToolMessage.isInstance(message)) {
-        const { text, images } = contentOf(message.content)
-        emit({
-          type: 'tool-result',
-          id: message.tool_call_id,
-          name: message.name ?? '',
-          text,
-          ...(images.length ? { images } : {}),
-          ...(message.status === 'error' ? { isError: true as const } : {}),
-        })
       }
     }
-  }
-  emit({ type: 'done', text: answer })
-}
+    return answer
+  },
+})
 
 /** The messages a graph step added (an update per node, or a list of them). */
 function messagesIn(chunk: Record<string, unknown>): BaseMessage[] {

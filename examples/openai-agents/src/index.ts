@@ -7,111 +7,51 @@
  *
  * The agent gets `sandboxTools(session)`: the Responses API's own `shell` and `apply_patch` tools,
  * backed by the sandbox, plus function tools for files, code, processes and ports. One sandbox per
- * session id; a run without one gets a sandbox of its own, destroyed when the run ends.
+ * session id; a run without one gets a sandbox of its own, destroyed when the run ends. The routes and
+ * that lifecycle are ../../shared/worker.ts; this file is the SDK's part: the agent and its run as events.
  *
  * Configuration: `OPENAI_API_KEY` (secret), `OPENAI_BASE_URL` (optional: AI Gateway, a proxy, a
  * test fixture), `OPENAI_MODEL` (default gpt-5.1; the native shell tool needs gpt-5.1 or later).
  */
-import { getSandbox, proxyToSandbox, type Sandbox } from '@cloudflare/sandbox'
+import { getSandbox } from '@cloudflare/sandbox'
 import { Agent, OpenAIProvider, type RunItem, Runner } from '@openai/agents'
-import { createSession, type SandboxSession, type SessionOptions, withSession } from 'sandbox-agent-tools'
 import { sandboxTools } from 'sandbox-agent-tools/openai'
-import {
-  badRequest,
-  type Emit,
-  type EventImage,
-  health,
-  isSessionId,
-  newSessionId,
-  readRunRequest,
-  streamEvents,
-} from '../../shared/events.js'
+import type { Emit, EventImage } from '../../shared/events.js'
+import { INSTRUCTIONS, SANDBOX_OPTIONS, sandboxExampleWorker } from '../../shared/worker.js'
 
 export { Sandbox } from '@cloudflare/sandbox'
 // The stand-in for `Sandbox` in the `local` environment (wrangler.jsonc): no containers, no Docker.
 export { LocalSandboxDO } from 'sandbox-agent-tools/local/worker'
 
-export interface Env {
-  Sandbox: DurableObjectNamespace<Sandbox>
-  OPENAI_API_KEY?: string
-  OPENAI_BASE_URL?: string
-  OPENAI_MODEL?: string
-  /** The custom domain preview URLs live on (expose_port); see the README. */
-  PREVIEW_HOSTNAME?: string
-}
-
-const INSTRUCTIONS = `You are a careful software engineer. You work in a Linux sandbox; your workspace is /workspace.
-Use the tools to inspect, write, run and fix code. Run what you write. Keep your final answer short.`
-
-export default {
-  async fetch(request: Request, env: Env): Promise<Response> {
-    // Preview URLs of servers in a sandbox (expose_port) are served through this Worker.
-    const preview = await proxyToSandbox(request, env)
-    if (preview) return preview
-
-    const url = new URL(request.url)
-    if (request.method === 'GET' && url.pathname === '/api/health') return health('openai-agents')
-    if (request.method === 'DELETE' && url.pathname.startsWith('/api/session/')) {
-      const id = decodeURIComponent(url.pathname.slice('/api/session/'.length)).toLowerCase()
-      if (!isSessionId(id)) return badRequest('not a session id')
-      await getSandbox(env.Sandbox, id, SANDBOX_OPTIONS).destroy()
-      return new Response(null, { status: 204 })
+export default sandboxExampleWorker({
+  name: 'openai-agents',
+  sandbox: (env, id) => getSandbox(env.Sandbox, id, SANDBOX_OPTIONS),
+  /** The agent on the session's sandbox, its run streamed as events; returns the final answer. */
+  async run(session, task, emit, env, signal) {
+    const agent = new Agent({
+      name: 'coder',
+      model: env.OPENAI_MODEL || 'gpt-5.1',
+      instructions: INSTRUCTIONS,
+      tools: sandboxTools(session),
+    })
+    const runner = new Runner({
+      modelProvider: new OpenAIProvider({
+        apiKey: env.OPENAI_API_KEY,
+        ...(env.OPENAI_BASE_URL ? { baseURL: env.OPENAI_BASE_URL } : {}),
+        useResponses: true,
+      }),
+      // Traces would go to api.openai.com from inside the Worker; turn them on deliberately if you want them.
+      tracingDisabled: true,
+    })
+    const result = await runner.run(agent, task, { stream: true, signal, maxTurns: 30 })
+    for await (const event of result) {
+      if (event.type === 'run_item_stream_event') emitItem(event.name, event.item, emit)
     }
-    if (request.method !== 'POST' || url.pathname !== '/api/run')
-      return new Response('not found', { status: 404 })
-
-    const body = await readRunRequest(request)
-    if (body instanceof Response) return body
-    if (!env.OPENAI_API_KEY) return badRequest('OPENAI_API_KEY is not set', 500)
-
-    const id = body.sessionId ?? newSessionId()
-    const options = sessionOptions(env, id)
-    return streamEvents(
-      async (emit, signal) => {
-        const run = (session: SandboxSession) => runAgent(env, session, body.task, emit, signal)
-        // A named session keeps its sandbox for its next run; a one-off run destroys its own at the end.
-        if (body.sessionId) await run(createSession(options))
-        else await withSession(options, run)
-      },
-      { 'x-session-id': id },
-    )
+    await result.completed
+    if (result.error) throw result.error
+    return String(result.finalOutput ?? '')
   },
-} satisfies ExportedHandler<Env>
-
-/** `enableDefaultSession: false`: the session tracks cwd and env itself; `normalizeId` for preview URLs. */
-const SANDBOX_OPTIONS = { enableDefaultSession: false, normalizeId: true }
-
-function sessionOptions(env: Env, id: string): SessionOptions {
-  return {
-    sandbox: () => getSandbox(env.Sandbox, id, SANDBOX_OPTIONS),
-    ...(env.PREVIEW_HOSTNAME ? { previewHostname: env.PREVIEW_HOSTNAME } : {}),
-  }
-}
-
-async function runAgent(env: Env, session: SandboxSession, task: string, emit: Emit, signal: AbortSignal) {
-  const agent = new Agent({
-    name: 'coder',
-    model: env.OPENAI_MODEL || 'gpt-5.1',
-    instructions: INSTRUCTIONS,
-    tools: sandboxTools(session),
-  })
-  const runner = new Runner({
-    modelProvider: new OpenAIProvider({
-      apiKey: env.OPENAI_API_KEY,
-      ...(env.OPENAI_BASE_URL ? { baseURL: env.OPENAI_BASE_URL } : {}),
-      useResponses: true,
-    }),
-    // Traces would go to api.openai.com from inside the Worker; turn them on deliberately if you want them.
-    tracingDisabled: true,
-  })
-  const result = await runner.run(agent, task, { stream: true, signal, maxTurns: 30 })
-  for await (const event of result) {
-    if (event.type === 'run_item_stream_event') emitItem(event.name, event.item, emit)
-  }
-  await result.completed
-  if (result.error) throw result.error
-  emit({ type: 'done', text: String(result.finalOutput ?? '') })
-}
+})
 
 /** One run item as contract events: tool calls, their results as the model got them, assistant messages. */
 function emitItem(name: string, item: RunItem, emit: Emit): void {
