@@ -18,7 +18,6 @@
 import { jsonSchema, type Tool, type ToolApprovalStatus, tool, zodSchema } from 'ai'
 import type { SandboxSession } from '../../src/session.js'
 import {
-  type ApprovalPolicy,
   type applyPatch,
   approvalFor,
   type editFile,
