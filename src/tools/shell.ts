@@ -65,8 +65,9 @@ export const shell = defineTool({
     'Run a bash command line in the sandbox (Linux, working directory /workspace). The working directory ' +
     'and exported variables carry over between calls (`cd src` holds for the next call). Output is capped: ' +
     'long output keeps its beginning, its end and any error lines, and the full output is saved to a file you ' +
-    'can read. Commands are killed after timeout_ms (default 2 minutes); use start_process for servers and ' +
-    'other long-running jobs. Returns stdout, stderr and the exit code.',
+    'can read. Commands are killed after timeout_ms (default 2 minutes), and background jobs (`&`) end with ' +
+    'the command: use start_process for servers and other long-running jobs. Returns stdout, stderr and the ' +
+    'exit code.',
   inputSchema: shellInput,
   readOnly: false,
   async run(session, input, ctx) {
