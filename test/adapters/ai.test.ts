@@ -12,13 +12,13 @@ import { localSandbox } from '../../src/local/index.js'
 import { createSession, type SandboxSession } from '../../src/session.js'
 import { toolNames } from '../../src/tools/index.js'
 import {
-  chatReply,
+  chat,
+  type Fixture,
   functionCallItem,
   messageItem,
-  type OpenAIFixture,
-  responsesReply,
-  startOpenAIFixture,
-} from '../fixtures/ai-openai-fixture.js'
+  responses,
+  startFixture,
+} from '../fixtures/openai-fixture.js'
 import { describeToolSuite, type ModelView } from '../tools/suite.js'
 
 // ------------------------------------------------------------------ scripted model helpers
@@ -585,7 +585,7 @@ describe('approval', () => {
 // ------------------------------------------------------------------ the real @ai-sdk/openai provider
 
 describe('the real @ai-sdk/openai provider against a provider-shaped fixture', () => {
-  let fixture: OpenAIFixture | undefined
+  let fixture: Fixture | undefined
 
   afterEach(async () => {
     await fixture?.close()
@@ -593,11 +593,11 @@ describe('the real @ai-sdk/openai provider against a provider-shaped fixture', (
   })
 
   it('Responses API: the follow-up requests carry our shaped output and the chart as input_image', async () => {
-    fixture = await startOpenAIFixture({
+    fixture = await startFixture({
       '/v1/responses': [
-        responsesReply([functionCallItem('call_1', 'shell', { command: 'echo hello from the sandbox' })]),
-        responsesReply([functionCallItem('call_2', 'run_code', { code: CHART_CODE })]),
-        responsesReply([messageItem('All done')]),
+        responses([functionCallItem('call_1', 'shell', { command: 'echo hello from the sandbox' })]),
+        responses([functionCallItem('call_2', 'run_code', { code: CHART_CODE })]),
+        responses([messageItem('All done')]),
       ],
     })
     const openai = createOpenAI({ baseURL: fixture.baseURL, apiKey: 'x' })
@@ -632,16 +632,16 @@ describe('the real @ai-sdk/openai provider against a provider-shaped fixture', (
   })
 
   it('Chat Completions: tool messages carry our text and the real error reason', async () => {
-    fixture = await startOpenAIFixture({
+    fixture = await startFixture({
       '/v1/chat/completions': [
-        chatReply({
+        chat({
           toolCalls: [
             { id: 'call_1', name: 'shell', args: { command: 'echo hello chat' } },
             { id: 'call_2', name: 'read_file', args: { path: 'nope.txt' } },
           ],
         }),
-        chatReply({ toolCalls: [{ id: 'call_3', name: 'run_code', args: { code: CHART_CODE } }] }),
-        chatReply({ text: 'Finished' }),
+        chat({ toolCalls: [{ id: 'call_3', name: 'run_code', args: { code: CHART_CODE } }] }),
+        chat({ text: 'Finished' }),
       ],
     })
     const openai = createOpenAI({ baseURL: fixture.baseURL, apiKey: 'x' })

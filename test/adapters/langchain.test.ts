@@ -21,10 +21,10 @@ import { PathError, ToolInputError } from '../../src/errors.js'
 import { localSandbox } from '../../src/local/index.js'
 import { createSession, type SandboxSession } from '../../src/session.js'
 import { allTools, type SandboxToolsOptions } from '../../src/tools/index.js'
-import { type OpenAIFixture, serveOpenAIFixture } from '../fixtures/langchain-openai-fixture.js'
+import { type Fixture, startFixture, type Turn, turns } from '../fixtures/openai-fixture.js'
 
 const sessions: SandboxSession[] = []
-const fixtures: OpenAIFixture[] = []
+const fixtures: Fixture[] = []
 
 function newSession(): SandboxSession {
   const session = createSession({ sandbox: () => localSandbox(`t-${crypto.randomUUID()}`) })
@@ -37,8 +37,8 @@ afterEach(async () => {
   await Promise.all(sessions.splice(0).map((s) => s.destroy()))
 })
 
-async function fixture(...turns: Parameters<typeof serveOpenAIFixture>[0]): Promise<OpenAIFixture> {
-  const f = await serveOpenAIFixture(turns)
+async function fixture(...script: Turn[]): Promise<Fixture> {
+  const f = await startFixture(turns(script))
   fixtures.push(f)
   return f
 }
@@ -493,8 +493,9 @@ describe('ChatOpenAI against a provider-shaped fixture', () => {
     const out = await agent.invoke({ messages: [new HumanMessage('plot data.csv')] })
     expect(text(out.messages.at(-1)!)).toBe('Here is your chart.')
 
-    expect(f.requests.map((r) => r.path)).toEqual(['/v1/chat/completions', '/v1/chat/completions'])
-    const [first, second] = f.requests.map((r) => r.body)
+    expect(Object.keys(f.requests)).toEqual(['/v1/chat/completions'])
+    expect(f.requests['/v1/chat/completions']).toHaveLength(2)
+    const [first, second] = f.requests['/v1/chat/completions']!
     // our tools, as function tools with the specs' schemas
     expect(first.tools.map((t: any) => t.function.name)).toEqual(allTools.map((s) => s.name))
     for (const spec of allTools) {
@@ -543,8 +544,9 @@ describe('ChatOpenAI against a provider-shaped fixture', () => {
       messages: [new HumanMessage('plot')],
     })
     expect(text(out.messages.at(-1)!)).toBe('done')
-    expect(f.requests.map((r) => r.path)).toEqual(['/v1/responses', '/v1/responses'])
-    const output = f.requests[1]!.body.input.find((i: any) => i.type === 'function_call_output')
+    expect(Object.keys(f.requests)).toEqual(['/v1/responses'])
+    expect(f.requests['/v1/responses']).toHaveLength(2)
+    const output = f.requests['/v1/responses']![1].input.find((i: any) => i.type === 'function_call_output')
     expect(output.call_id).toBe('call_c')
     expect(output.output[0]).toMatchObject({ type: 'input_text' })
     expect(output.output[1]).toMatchObject({

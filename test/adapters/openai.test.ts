@@ -23,11 +23,11 @@ import {
   type Fixture,
   functionCallItem,
   inputItem,
-  message,
+  messageItem,
   responses,
   shellCallItem,
   startFixture,
-} from '../fixtures/openai-responses.js'
+} from '../fixtures/openai-fixture.js'
 
 // a 1×1 PNG
 const PNG = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII='
@@ -613,7 +613,7 @@ describe('OpenAIResponsesModel on a Responses API fixture', () => {
             move_to: 'NOTES.md',
           }),
         ]),
-        responses([message('All done')]),
+        responses([messageItem('All done')]),
       ],
     })
     const client = new OpenAI({ baseURL: fixture.baseURL, apiKey: 'test-key', maxRetries: 0 })
@@ -672,7 +672,7 @@ describe('OpenAIResponsesModel on a Responses API fixture', () => {
             language: null,
           }),
         ]),
-        responses([message('Chart drawn')]),
+        responses([messageItem('Chart drawn')]),
       ],
     })
     const client = new OpenAI({ baseURL: fixture.baseURL, apiKey: 'test-key', maxRetries: 0 })
@@ -699,27 +699,31 @@ describe('OpenAIChatCompletionsModel with nativeTools: false', () => {
     newSession()
     fixture = await startFixture({
       '/v1/chat/completions': [
-        chat([
-          {
-            id: 'call_sh',
-            name: 'shell',
-            args: { command: 'mkdir -p src && cd src && echo hi > a.txt && pwd', timeout_ms: null },
-          },
-          {
-            id: 'call_ap',
-            name: 'apply_patch',
-            args: { patch: '*** Begin Patch\n*** Add File: src/b.txt\n+bee\n*** End Patch' },
-          },
-        ]),
-        chat([
-          {
-            id: 'call_sh2',
-            name: 'shell',
-            args: { command: 'pwd; cat a.txt b.txt; exit 5', timeout_ms: 10_000 },
-          },
-          { id: 'call_bad', name: 'shell', args: { command: '', timeout_ms: null } },
-        ]),
-        chat([], 'ok'),
+        chat({
+          toolCalls: [
+            {
+              id: 'call_sh',
+              name: 'shell',
+              args: { command: 'mkdir -p src && cd src && echo hi > a.txt && pwd', timeout_ms: null },
+            },
+            {
+              id: 'call_ap',
+              name: 'apply_patch',
+              args: { patch: '*** Begin Patch\n*** Add File: src/b.txt\n+bee\n*** End Patch' },
+            },
+          ],
+        }),
+        chat({
+          toolCalls: [
+            {
+              id: 'call_sh2',
+              name: 'shell',
+              args: { command: 'pwd; cat a.txt b.txt; exit 5', timeout_ms: 10_000 },
+            },
+            { id: 'call_bad', name: 'shell', args: { command: '', timeout_ms: null } },
+          ],
+        }),
+        chat({ text: 'ok' }),
       ],
     })
     const client = new OpenAI({ baseURL: fixture.baseURL, apiKey: 'test-key', maxRetries: 0 })

@@ -1,12 +1,12 @@
 /**
  * Runs in Node before the example tests: the loopback sandbox server (behind LocalSandboxDO, the
  * `Sandbox` binding of the examples' `local` environment) and the scripted model on the OpenAI
- * Responses API (test/fixtures/scripted-openai.ts), both on 127.0.0.1. Their URLs reach the Worker
+ * Responses API (test/fixtures/openai-fixture.ts), both on 127.0.0.1. Their URLs reach the Worker
  * as bindings (vitest.examples.config.ts).
  */
 import type { TestProject } from 'vitest/node'
 import { serveLocalSandbox } from '../../src/local/server.js'
-import { startScriptedOpenAI } from '../fixtures/scripted-openai.js'
+import { startScriptedOpenAI } from '../fixtures/openai-fixture.js'
 import { API_KEY, answer, MODEL, refuse, STEPS } from './task.js'
 
 declare module 'vitest' {

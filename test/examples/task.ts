@@ -1,11 +1,11 @@
 /**
  * The multi-step task every example Worker is tested with, as the scripted model
- * (test/fixtures/scripted-openai.ts) plays it: write a script, try a file outside the workspace (a
+ * (test/fixtures/openai-fixture.ts) plays it: write a script, try a file outside the workspace (a
  * tool error), run the script (it fails), fix it with a patch, run it again (in the directory the
  * first run cd'ed into), chart the result. Plain data: imported by
  * the global setup (Node) and by the tests (workerd).
  */
-import type { ScriptedToolResult, ScriptedToolStep } from '../fixtures/scripted-openai.js'
+import type { ScriptedToolResult, ScriptedToolStep } from '../fixtures/openai-fixture.js'
 
 export const TASK =
   'Write app/fizzbuzz.py for 1..15, run it, fix what fails, then chart how often each word appears.'
