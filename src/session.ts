@@ -151,6 +151,8 @@ const UNTRACKED_ENV = new Set([
   '_',
   'BASH_EXECUTION_STRING',
   '__sat_rc',
+  '__sat_names',
+  '__sat_n',
   'COLUMNS',
   'LINES',
 ])
@@ -437,20 +439,24 @@ export class SandboxSession implements AsyncDisposable {
   }
 
   #applyState(state: string): void {
-    // state: "<pwd>\n<env -0 output>"
+    // state: "<pwd>\n<env -0 output>" then "-NAME\0" for each variable the command unset
     const newline = state.indexOf('\n')
     if (newline < 0) return
     const cwd = state.slice(0, newline)
     if (cwd.startsWith('/')) this.#state.cwd = this.sandboxPath(cwd)
     const env: Record<string, string> = {}
+    const unset = new Set(this.#state.unset)
     for (const entry of state.slice(newline + 1).split('\0')) {
+      if (entry.startsWith('-')) {
+        if (!UNTRACKED_ENV.has(entry.slice(1))) unset.add(entry.slice(1))
+        continue
+      }
       const eq = entry.indexOf('=')
       if (eq <= 0) continue
       const key = entry.slice(0, eq)
       if (UNTRACKED_ENV.has(key) || key.startsWith('BASH_FUNC_')) continue
       env[key] = entry.slice(eq + 1)
     }
-    const unset = new Set(this.#state.unset)
     for (const key of Object.keys(this.#state.env)) if (!(key in env)) unset.add(key)
     for (const key of Object.keys(env)) unset.delete(key)
     this.#state = { cwd: this.#state.cwd, env, unset }
@@ -932,7 +938,11 @@ function killByToken(token: string): string {
  */
 function buildScript(command: string, state: TrackedState, workdir: string, marker: string): string {
   const lines = [
-    `trap '__sat_rc=$?; printf "\\n%s\\n%s\\n" ${marker} "$PWD"; env -0; printf "%s" ${marker}; exit $__sat_rc' EXIT`,
+    // exported names at the start: those gone at the end were unset by the command ("-NAME" entries)
+    '__sat_names=$(compgen -e)',
+    `trap '__sat_rc=$?; printf "\\n%s\\n%s\\n" ${marker} "$PWD"; env -0; ` +
+      `for __sat_n in $__sat_names; do [ -n "\${!__sat_n+x}" ] || printf -- "-%s\\0" "$__sat_n"; done; ` +
+      `printf "%s" ${marker}; exit $__sat_rc' EXIT`,
     state.cwd === workdir
       ? `cd ${shellQuote(workdir)}`
       : `cd ${shellQuote(state.cwd)} 2>/dev/null || { echo "note: ${state.cwd.replace(/["$`\\]/g, '')} no longer exists; running in ${workdir}" >&2; cd ${shellQuote(workdir)}; }`,

@@ -64,6 +64,13 @@ describe('cwd and env tracking over sessionless commands', () => {
     expect((await session.exec('echo "[${A-unset}]"')).stdout.text).toBe('[unset]\n')
   })
 
+  it('remembers a variable the very first command unset', async () => {
+    const session = track(createSession({ sandbox: local }))
+    await session.exec('unset HOME')
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: shell parameter expansion, not a template
+    expect((await session.exec('echo "[${HOME-unset}]"')).stdout.text).toBe('[unset]\n')
+  })
+
   it('keeps output and exit code of `exit N`, and later commands still run', async () => {
     const session = track(createSession({ sandbox: local }))
     const r = await session.exec('echo c; exit 3')
