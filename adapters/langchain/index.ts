@@ -22,7 +22,7 @@ import type { z } from 'zod'
 import { errorCode } from '../../src/errors.js'
 import type { SandboxSession } from '../../src/session.js'
 import {
-  type ApprovalPolicy,
+  approvalFor,
   needsApproval,
   runTool,
   type SandboxToolsOptions,
@@ -103,7 +103,6 @@ export function sandboxTools(
   options: SandboxToolsOptions = {},
 ): SandboxLangChainTool[] {
   const specs = selectTools(options)
-  approvalNames(options.approval)
   return specs.map((spec) => toLangChainTool(spec, session, options))
 }
 
@@ -223,7 +222,6 @@ export function sandboxInterruptOn(
 ): Record<string, SandboxInterruptOnConfig> {
   const policy = options.approval
   const names = selectTools(options).map((spec) => spec.name as ToolName)
-  const marked = approvalNames(policy)
   const base = (): SandboxInterruptOnConfig => ({
     allowedDecisions: [...(config.allowedDecisions ?? ['approve', 'edit', 'reject'])],
     ...(config.description !== undefined ? { description: config.description } : {}),
@@ -235,20 +233,9 @@ export function sandboxInterruptOn(
         ...base(),
         when: ({ toolCall }) => needsApproval(policy, toolCall.name as ToolName, toolCall.args),
       }
-    } else if (marked === 'all' || marked.includes(name)) {
+    } else if (approvalFor(policy, name) === true) {
       map[name] = base()
     }
   }
   return map
-}
-
-/** The tools a static policy marks (and a clear error for unknown names). */
-function approvalNames(policy: ApprovalPolicy | undefined): readonly ToolName[] | 'all' {
-  if (policy === true) return 'all'
-  if (policy === undefined || policy === false || typeof policy === 'function') return []
-  if (!Array.isArray(policy)) {
-    throw new TypeError('sandboxTools: `approval` must be true, false, a list of tool names or a function')
-  }
-  selectTools({ include: policy }) // throws a TypeError naming an unknown tool
-  return policy
 }

@@ -37,9 +37,21 @@ export const allTools: readonly ToolSpec[] = [
 
 export const toolNames: readonly ToolName[] = allTools.map((t) => t.name as ToolName)
 
-/** The tools `include`/`exclude` select, with a clear error for unknown names. */
-export function selectTools(options: Pick<SandboxToolsOptions, 'include' | 'exclude'> = {}): ToolSpec[] {
-  for (const name of [...(options.include ?? []), ...(options.exclude ?? [])]) {
+/** The tools `include`/`exclude` select, with a clear error for unknown names (in `approval` too). */
+export function selectTools(
+  options: Pick<SandboxToolsOptions, 'include' | 'exclude' | 'approval'> = {},
+): ToolSpec[] {
+  const { approval } = options
+  if (
+    approval !== undefined &&
+    typeof approval !== 'boolean' &&
+    typeof approval !== 'function' &&
+    !Array.isArray(approval)
+  ) {
+    throw new TypeError('sandboxTools: `approval` must be true, false, a list of tool names or a function')
+  }
+  const listed = Array.isArray(approval) ? approval : []
+  for (const name of [...(options.include ?? []), ...(options.exclude ?? []), ...listed]) {
     if (!toolNames.includes(name)) {
       throw new TypeError(
         `sandboxTools: unknown tool name ${JSON.stringify(name)}; known tools: ${toolNames.join(', ')}`,

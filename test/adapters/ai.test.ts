@@ -19,7 +19,8 @@ import {
   responses,
   startFixture,
 } from '../fixtures/openai-fixture.js'
-import { describeToolSuite, type ModelView } from '../tools/suite.js'
+import { aiInvoker } from '../reliability/invokers.js'
+import { describeToolSuite } from '../tools/suite.js'
 
 // ------------------------------------------------------------------ scripted model helpers
 
@@ -106,38 +107,9 @@ afterEach(async () => {
 
 // ------------------------------------------------------------------ the shared tool suite
 
-/** What a model reads from one tool result (LanguageModelV4 tool-result output). */
-function modelView(output: any): ModelView {
-  switch (output?.type) {
-    case 'text':
-      return { text: output.value, images: 0, error: false }
-    case 'content':
-      return {
-        text: output.value
-          .filter((p: any) => p.type === 'text')
-          .map((p: any) => p.text)
-          .join('\n'),
-        images: output.value.filter((p: any) => p.type === 'file' && String(p.mediaType).startsWith('image/'))
-          .length,
-        error: false,
-      }
-    case 'error-text':
-      return { text: output.value, images: 0, error: true }
-    default:
-      throw new Error(`unexpected tool output ${JSON.stringify(output)}`)
-  }
-}
-
 // Every call runs through a real generateText loop: the scripted model calls the tool, the SDK
 // validates and executes it, and the next model call's prompt is what the model would read.
-describeToolSuite('the AI SDK adapter (generateText)', (session) => {
-  const tools = sandboxTools(session)
-  return async (name, input) => {
-    const model = new MockLanguageModelV4({ doGenerate: [calls(call('c1', name, input)), answer('ok')] })
-    await generateText({ model, tools, stopWhen: stepCountIs(2), prompt: 'go' })
-    return modelView(toolResultsIn(model.doGenerateCalls[1]?.prompt).get('c1'))
-  }
-})
+describeToolSuite('the AI SDK adapter (generateText)', (session) => aiInvoker(session))
 
 // ------------------------------------------------------------------ the ToolSet
 

@@ -112,25 +112,32 @@ export function aiInvoker(session: SandboxSession, options: SandboxToolsOptions 
         if (part.type === 'tool-result' && part.toolCallId === toolCallId) output = part.output
       }
     }
-    switch (output?.type) {
-      case 'text':
-        return { text: output.value, images: 0, error: false }
-      case 'content':
-        return {
-          text: output.value
-            .filter((p: any) => p.type === 'text')
-            .map((p: any) => p.text)
-            .join('\n'),
-          images: output.value.filter((p: any) => p.type === 'file').length,
-          error: false,
-        }
-      case 'error-text':
-        return { text: output.value, images: 0, error: true }
-      case 'error-json':
-        return { text: JSON.stringify(output.value), images: 0, error: true }
-      default:
-        throw new Error(`the model got no tool result for ${name}: ${JSON.stringify(output)}`)
-    }
+    if (output === undefined) throw new Error(`the model got no tool result for ${name}`)
+    return aiModelView(output)
+  }
+}
+
+/** What a model reads from an AI SDK tool result (the LanguageModelV4 tool-result output). */
+export function aiModelView(output: any): ModelView {
+  switch (output?.type) {
+    case 'text':
+      return { text: output.value, images: 0, error: false }
+    case 'content':
+      return {
+        text: output.value
+          .filter((p: any) => p.type === 'text')
+          .map((p: any) => p.text)
+          .join('\n'),
+        images: output.value.filter((p: any) => p.type === 'file' && String(p.mediaType).startsWith('image/'))
+          .length,
+        error: false,
+      }
+    case 'error-text':
+      return { text: output.value, images: 0, error: true }
+    case 'error-json':
+      return { text: JSON.stringify(output.value), images: 0, error: true }
+    default:
+      throw new Error(`unexpected tool output ${JSON.stringify(output)}`)
   }
 }
 
